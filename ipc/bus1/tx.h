@@ -54,6 +54,7 @@ static inline struct bus1_tx *bus1_tx_ref(struct bus1_tx *tx)
 
 static inline bool bus1_tx_committed(struct bus1_tx *tx)
 {
+	/* pairs with the store-release in bus1_op_commit() */
 	return smp_load_acquire(&tx->committed);
 }
 
