@@ -78,6 +78,17 @@ static inline void __user *bus1_uelem(u64 base, u64 index, size_t size)
 	return u64_to_user_ptr(addr);
 }
 
+/**
+ * bus1_uptr_ok() - can a user address be represented as a pointer
+ * @addr:	the address, as passed by user space
+ *
+ * Return: false only on 32-bit kernels for addresses above 4 GiB.
+ */
+static inline bool bus1_uptr_ok(u64 addr)
+{
+	return addr == (u64)(unsigned long)addr;
+}
+
 int bus1_cdev_init(void);
 void bus1_cdev_deinit(void);
 struct bus1_peer *bus1_cdev_peer(struct file *file);

@@ -56,12 +56,15 @@ void bus1_msg_free(struct kref *ref)
 
 /*
  * Stage one copy of a message to @dst: charge its receiver, allocate the
- * message and one new handle (owned by the receiver) per transfer.
+ * message and one new handle (owned by the receiver) per transfer. With
+ * @inline_data the payload gets room behind the handles (a unicast needs no
+ * shared buffer).
  */
 static struct bus1_msg *bus1_msg_stage(struct bus1_peer *sender,
 				       struct bus1_node *dst,
 				       struct bus1_node **tr_nodes,
-				       size_t n_transfers, u64 n_data)
+				       size_t n_transfers, u64 n_data,
+				       bool inline_data)
 {
 	struct bus1_peer *receiver = dst->owner;
 	struct bus1_acct_trace *charge;
@@ -75,7 +78,8 @@ static struct bus1_msg *bus1_msg_stage(struct bus1_peer *sender,
 	if (r)
 		return ERR_PTR(r);
 
-	msg = kvmalloc(struct_size(msg, handles, n_transfers),
+	msg = kvmalloc(size_add(struct_size(msg, handles, n_transfers),
+			       inline_data ? n_data : 0),
 		       GFP_KERNEL | __GFP_NOWARN);
 	if (!msg) {
 		bus1_acct_discharge(charge, 1, n_data);
@@ -88,6 +92,8 @@ static struct bus1_msg *bus1_msg_stage(struct bus1_peer *sender,
 	msg->sender_uid = sender->cred->euid;
 	msg->charge = charge;
 	msg->n_data = n_data;
+	if (inline_data)
+		msg->data = (u8 *)&msg->handles[n_transfers];
 	bus1_stat_inc(BUS1_STAT_MESSAGES);
 
 	if (!n_transfers)
@@ -130,8 +136,6 @@ static void bus1_msg_unstage_all(struct bus1_op *op)
 		bus1_msg_unref(msg);
 	}
 	op->messages = NULL;
-	bus1_tx_unref(op->tx);
-	op->tx = NULL;
 }
 
 struct bus1_send {
@@ -150,10 +154,11 @@ static int bus1_send_transfers(struct bus1_peer *peer, struct bus1_send *s)
 	struct bus1_transfer tr;
 	struct bus1_object *obj;
 	struct bus1_node *node;
-	size_t j, n = s->umsg.n_transfers;
+	size_t j, n;
 
-	if (n > bus1_max_objects)
+	if (s->umsg.n_transfers > bus1_max_objects)
 		return -EDQUOT;
+	n = s->umsg.n_transfers;
 	if (!n)
 		return 0;
 
@@ -209,7 +214,8 @@ static int bus1_send_destinations(struct bus1_peer *peer, struct bus1_send *s,
 				     container_of(obj, struct bus1_handle,
 						  obj)->node,
 				     s->tr_nodes, s->umsg.n_transfers,
-				     s->umsg.n_data);
+				     s->umsg.n_data,
+				     s->cmd.n_destinations == 1);
 		if (IS_ERR(msg))
 			return PTR_ERR(msg);
 		*tail = msg;
@@ -231,6 +237,13 @@ static int bus1_send_payload(struct bus1_send *s, struct bus1_op *op)
 	if (!op->messages || !n)
 		return 0;
 
+	if (op->messages->data) {
+		/* unicast: the message has room for the bytes */
+		if (copy_from_iter((u8 *)op->messages->data, n, &s->iter) != n)
+			return -EFAULT;
+		return 0;
+	}
+
 	payload = kvmalloc(struct_size(payload, data, n),
 			   GFP_KERNEL | __GFP_NOWARN);
 	if (!payload)
@@ -247,6 +260,7 @@ static int bus1_send_payload(struct bus1_send *s, struct bus1_op *op)
 	for (msg = op->messages; msg; msg = msg->op_next) {
 		refcount_inc(&payload->ref);
 		msg->payload = payload;
+		msg->data = payload->data;
 	}
 	bus1_payload_unref(payload);
 	return 0;
@@ -282,6 +296,7 @@ static int bus1_send_writeback(struct bus1_send *s)
 static int bus1_send_locked(struct bus1_peer *peer, struct bus1_send *s)
 {
 	struct bus1_object *obj, *next;
+	struct bus1_msg *msg;
 	struct bus1_op op;
 	int r;
 
@@ -289,18 +304,27 @@ static int bus1_send_locked(struct bus1_peer *peer, struct bus1_send *s)
 	if (r)
 		goto out;
 
-	bus1_op_init(&op, peer, bus1_tx_new());
-	if (!op.tx) {
-		r = -ENOMEM;
-		goto out;
-	}
-
+	bus1_op_init(&op, peer, NULL);
 	r = bus1_send_destinations(peer, s, &op);
+	if (!r && op.messages) {
+		msg = op.messages;
+		if (!msg->op_next && !msg->n_handles) {
+			/* no other entry can point at it: no allocation */
+			bus1_tx_init_embedded(&msg->tx);
+			op.tx = &msg->tx;
+		} else {
+			op.tx = bus1_tx_new();
+			if (!op.tx)
+				r = -ENOMEM;
+		}
+	}
 	if (!r)
 		r = bus1_send_payload(s, &op);
 	if (!r)
 		r = bus1_send_writeback(s);
 	if (r) {
+		if (op.tx && !op.tx->embedded)
+			bus1_tx_unref(op.tx);
 		bus1_msg_unstage_all(&op);
 		goto out;
 	}
@@ -313,8 +337,10 @@ static int bus1_send_locked(struct bus1_peer *peer, struct bus1_send *s)
 	}
 	s->created = NULL;
 
-	bus1_op_commit(&op);
-	bus1_op_finish(&op);
+	if (op.messages) {
+		bus1_op_commit(&op);
+		bus1_op_finish(&op);
+	}
 
 out:
 	for (obj = s->created; obj; obj = next) {
@@ -356,6 +382,8 @@ int bus1_cmd_send(struct bus1_peer *peer, unsigned long arg)
 		return -EMSGSIZE;
 	if (s.umsg.n_data_vecs > UIO_MAXIOV)
 		return -EINVAL;
+	if (s.umsg.n_data_vecs && !bus1_uptr_ok(s.umsg.ptr_data_vecs))
+		return -EFAULT;
 
 	len = import_iovec(ITER_SOURCE,
 			   u64_to_user_ptr(s.umsg.ptr_data_vecs),
@@ -425,6 +453,8 @@ static int bus1_recv_user(struct bus1_peer *peer, struct bus1_cmd_recv *cmd,
 		goto emsgsize;
 	if (umsg->n_data_vecs > UIO_MAXIOV)
 		return -EINVAL;
+	if (umsg->n_data_vecs && !bus1_uptr_ok(umsg->ptr_data_vecs))
+		return -EFAULT;
 	len = import_iovec(ITER_DEST, u64_to_user_ptr(umsg->ptr_data_vecs),
 			   umsg->n_data_vecs, ARRAY_SIZE(iov_stack), &iov,
 			   &iter);
@@ -443,6 +473,10 @@ static int bus1_recv_user(struct bus1_peer *peer, struct bus1_cmd_recv *cmd,
 			if (r)
 				goto out;
 		}
+	}
+
+	for (j = 0; j < k; ++j) {
+		handle = msg->handles[j];
 		tr.flags = 0;
 		tr.id = handle->obj.id;
 		utr = bus1_uelem(umsg->ptr_transfers, j, sizeof(tr));
@@ -452,7 +486,7 @@ static int bus1_recv_user(struct bus1_peer *peer, struct bus1_cmd_recv *cmd,
 		}
 	}
 
-	if (d && copy_to_iter(msg->payload->data, d, &iter) != d) {
+	if (d && copy_to_iter(msg->data, d, &iter) != d) {
 		r = -EFAULT;
 		goto out;
 	}
@@ -591,6 +625,7 @@ static void bus1_recv_discard(struct bus1_peer *peer, struct bus1_entry *e)
 	/* the preallocated tx makes discarding infallible */
 	bus1_op_init(&op, peer, msg->discard_tx);
 	msg->discard_tx = NULL;
+	msg->discard_next = NULL;
 	op.discards = msg;
 	bus1_op_commit(&op);
 	bus1_op_finish(&op);

@@ -18,6 +18,7 @@
 #include <linux/types.h>
 #include <linux/uidgid.h>
 #include "node.h"
+#include "tx.h"
 
 struct bus1_acct_trace;
 struct bus1_peer;
@@ -39,28 +40,36 @@ struct bus1_payload {
  * struct bus1_msg - one copy of a user message
  * @ref:		memory reference count
  * @entry:		queue entry at the receiver
- * @op_next:		link in the sending or discarding op
+ * @op_next:		link in the sending op (owned by the sender until its op
+ *			finishes)
+ * @discard_next:	link in the receiver's op that discards this message
  * @dst:		destination node (holds a reference)
  * @sender_uid:		effective UID pinned by the sending peer
  * @discarded:		the push failed (receiver closed); set by the sender
  * @charge:		accounting charge {1, n_data} on the receiver
  * @n_data:		payload size (the BYTES amount charged)
- * @payload:		shared payload, NULL if empty
+ * @data:		the payload bytes: behind @handles for a unicast, else in
+ *			@payload
+ * @payload:		payload shared by the copies of a multicast, or NULL
+ * @tx:			transaction of a unicast without handles (see tx.h)
  * @discard_tx:		preallocated transaction for discarding, if @n_handles
  * @n_handles:		number of carried handles
  * @handles:		carried handles (each holds a reference), owned by the
- *			receiver; entries are cleared once installed
+ *			receiver; never changes after staging
  */
 struct bus1_msg {
 	struct kref ref;
 	struct bus1_entry entry;
 	struct bus1_msg *op_next;
+	struct bus1_msg *discard_next;
 	struct bus1_node *dst;
 	kuid_t sender_uid;
 	bool discarded;
 	struct bus1_acct_trace *charge;
 	u64 n_data;
+	const u8 *data;
 	struct bus1_payload *payload;
+	struct bus1_tx tx;
 	struct bus1_tx *discard_tx;
 	size_t n_handles;
 	struct bus1_handle *handles[];

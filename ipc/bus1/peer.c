@@ -129,7 +129,9 @@ bool bus1_peer_push(struct bus1_peer *peer, struct bus1_entry *entry)
 void bus1_peer_wake(struct bus1_peer *peer)
 {
 	atomic_long_inc(&peer->n_committed);
-	wake_up_interruptible_poll(&peer->waitq, EPOLLIN | EPOLLRDNORM);
+	/* the barrier in wq_has_sleeper() pairs with the one in poll_wait() */
+	if (wq_has_sleeper(&peer->waitq))
+		wake_up_interruptible_poll(&peer->waitq, EPOLLIN | EPOLLRDNORM);
 }
 
 /**
@@ -244,7 +246,7 @@ int bus1_peer_id_reserve(struct bus1_peer *peer, struct bus1_object *obj)
 	lockdep_assert_held(&peer->lock);
 
 	/* the 2^63-th ID would be BUS1_INVALID; the index must fit the table */
-	if (peer->n_ids >= (1ULL << 63) || peer->n_ids > ULONG_MAX)
+	if (peer->n_ids >= (1ULL << 63) - 1 || peer->n_ids > ULONG_MAX)
 		return -ENOMEM;
 
 	r = xa_reserve(&peer->ids, (unsigned long)peer->n_ids, GFP_KERNEL);
@@ -344,7 +346,7 @@ static void bus1_peer_drain(struct bus1_peer *peer, struct bus1_op *op)
 				/* the queue's reference moves to the op */
 				msg = container_of(e, struct bus1_msg,
 						   entry);
-				msg->op_next = op->discards;
+				msg->discard_next = op->discards;
 				op->discards = msg;
 			} else {
 				bus1_entry_unref(e);

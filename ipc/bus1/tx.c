@@ -56,8 +56,23 @@ struct bus1_tx *bus1_tx_new(void)
 		return NULL;
 	refcount_set(&tx->ref, 1);
 	tx->committed = false;
+	tx->embedded = false;
 	bus1_stat_inc(BUS1_STAT_TXS);
 	return tx;
+}
+
+/**
+ * bus1_tx_init_embedded() - initialise a transaction embedded in a message
+ * @tx:		the transaction
+ *
+ * Only for a transaction whose entries are all contained in the object that
+ * embeds it, so it cannot outlive its memory.
+ */
+void bus1_tx_init_embedded(struct bus1_tx *tx)
+{
+	refcount_set(&tx->ref, 1);
+	tx->committed = false;
+	tx->embedded = true;
 }
 
 /**
@@ -68,7 +83,7 @@ void bus1_tx_unref(struct bus1_tx *tx)
 {
 	if (!tx || tx == &bus1_tx_done)
 		return;
-	if (refcount_dec_and_test(&tx->ref)) {
+	if (refcount_dec_and_test(&tx->ref) && !tx->embedded) {
 		kfree(tx);
 		bus1_stat_dec(BUS1_STAT_TXS);
 	}
@@ -344,7 +359,7 @@ void bus1_op_commit(struct bus1_op *op)
 	for (obj = op->handles; obj; obj = obj->stage_next)
 		bus1_op_release_handle(op, container_of(obj, struct bus1_handle,
 							obj));
-	for (msg = op->discards; msg; msg = msg->op_next)
+	for (msg = op->discards; msg; msg = msg->discard_next)
 		bus1_op_release_carried(op, msg);
 	for (msg = op->messages; msg; msg = msg->op_next)
 		if (msg->discarded)
@@ -423,6 +438,10 @@ void bus1_op_finish(struct bus1_op *op)
 		bus1_entry_unref(e);
 	}
 
+	/* before the messages: the tx may be embedded in one of them */
+	bus1_tx_unref(op->tx);
+	op->tx = NULL;
+
 	for (obj = op->nodes; obj; obj = next_obj) {
 		next_obj = obj->stage_next;
 		node = container_of(obj, struct bus1_node, obj);
@@ -446,7 +465,8 @@ void bus1_op_finish(struct bus1_op *op)
 	}
 
 	for (msg = op->discards; msg; msg = next_msg) {
-		next_msg = msg->op_next;
+		next_msg = msg->discard_next;
+		msg->discard_next = NULL;
 		bus1_op_finish_discard(op->peer, msg);
 		bus1_msg_unref(msg);
 	}
@@ -458,6 +478,5 @@ void bus1_op_finish(struct bus1_op *op)
 		bus1_msg_unref(msg);
 	}
 
-	bus1_tx_unref(op->tx);
 	memset(op, 0, sizeof(*op));
 }

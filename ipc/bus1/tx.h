@@ -33,16 +33,20 @@ struct bus1_peer;
  * struct bus1_tx - commit state shared by the entries of one transaction
  * @ref:	one reference per queued entry pointing here, plus the committer's
  * @committed:	set once with release semantics; the linearisation point
+ * @embedded:	lives inside a message (unicast without handles, where only
+ *		that message's entry ever points at it), never freed on its own
  */
 struct bus1_tx {
 	refcount_t ref;
 	bool committed;
+	bool embedded;
 };
 
 /* Always committed; used for entries that are receivable at once. */
 extern struct bus1_tx bus1_tx_done;
 
 struct bus1_tx *bus1_tx_new(void);
+void bus1_tx_init_embedded(struct bus1_tx *tx);
 void bus1_tx_unref(struct bus1_tx *tx);
 
 static inline struct bus1_tx *bus1_tx_ref(struct bus1_tx *tx)
@@ -63,7 +67,8 @@ static inline bool bus1_tx_committed(struct bus1_tx *tx)
  * @peer:	the acting peer; its lock is held throughout
  * @tx:		the transaction (the op owns one reference)
  * @messages:	messages to deliver, in destination order (msg->op_next)
- * @discards:	messages whose carried handles this op releases (msg->op_next)
+ * @discards:	messages whose carried handles this op releases
+ *		(msg->discard_next; the sender may still walk msg->op_next)
  * @nodes:	nodes of @peer to release (obj.stage_next)
  * @handles:	handles of @peer to release (obj.stage_next)
  * @pushed:	entries pushed so far (entry->op_next), each holding an extra
