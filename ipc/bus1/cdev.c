@@ -41,6 +41,12 @@ static __poll_t bus1_fop_poll(struct file *file, poll_table *wait)
 	__poll_t mask = EPOLLOUT | EPOLLWRNORM;
 
 	poll_wait(file, &peer->waitq, wait);
+	/*
+	 * Order the waitqueue insertion before reading the count; pairs with
+	 * the barrier in wq_has_sleeper() in bus1_peer_wake(), which skips the
+	 * wake-up when it sees no waiter.
+	 */
+	smp_mb();
 	if (bus1_peer_readable(peer))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	return mask;
