@@ -113,6 +113,7 @@ build bus1x bus1x || built=0
 
 if [ "$mode" = full ]; then
 	tier header sh tools/testing/uapi/check.sh
+	tier style sh tools/testing/style.sh
 	if [ -f tools/testing/bus1/Makefile ]; then
 		tier unit make -C tools/testing/bus1 check
 	fi
