@@ -24,7 +24,8 @@
 static void bus1_payload_unref(struct bus1_payload *payload)
 {
 	if (payload && refcount_dec_and_test(&payload->ref)) {
-		kvfree(payload);
+		kvfree(payload->data);
+		kfree(payload);
 		bus1_stat_dec(BUS1_STAT_PAYLOADS);
 	}
 }
@@ -57,8 +58,8 @@ void bus1_msg_free(struct kref *ref)
 /*
  * Stage one copy of a message to @dst: charge its receiver, allocate the
  * message and one new handle (owned by the receiver) per transfer. With
- * @inline_data the payload gets room behind the handles (a unicast needs no
- * shared buffer).
+ * @inline_data the payload gets room behind the handles (a small unicast
+ * needs no shared buffer).
  */
 static struct bus1_msg *bus1_msg_stage(struct bus1_peer *sender,
 				       struct bus1_node *dst,
@@ -215,7 +216,8 @@ static int bus1_send_destinations(struct bus1_peer *peer, struct bus1_send *s,
 						  obj)->node,
 				     s->tr_nodes, s->umsg.n_transfers,
 				     s->umsg.n_data,
-				     s->cmd.n_destinations == 1);
+				     s->cmd.n_destinations == 1 &&
+				     s->umsg.n_data <= BUS1_MSG_INLINE_MAX);
 		if (IS_ERR(msg))
 			return PTR_ERR(msg);
 		*tail = msg;
@@ -238,16 +240,20 @@ static int bus1_send_payload(struct bus1_send *s, struct bus1_op *op)
 		return 0;
 
 	if (op->messages->data) {
-		/* unicast: the message has room for the bytes */
+		/* small unicast: the message has room for the bytes */
 		if (copy_from_iter((u8 *)op->messages->data, n, &s->iter) != n)
 			return -EFAULT;
 		return 0;
 	}
 
-	payload = kvmalloc(struct_size(payload, data, n),
-			   GFP_KERNEL | __GFP_NOWARN);
+	payload = kmalloc(sizeof(*payload), GFP_KERNEL);
 	if (!payload)
 		return -ENOMEM;
+	payload->data = kvmalloc(n, GFP_KERNEL | __GFP_NOWARN);
+	if (!payload->data) {
+		kfree(payload);
+		return -ENOMEM;
+	}
 	refcount_set(&payload->ref, 1);
 	payload->size = n;
 	bus1_stat_inc(BUS1_STAT_PAYLOADS);

@@ -24,16 +24,21 @@ struct bus1_acct_trace;
 struct bus1_peer;
 struct bus1_tx;
 
+/* Payloads up to this size are stored inside a unicast message. */
+#define BUS1_MSG_INLINE_MAX 512
+
 /**
  * struct bus1_payload - payload bytes shared by the copies of one SEND
  * @ref:	one reference per message
  * @size:	number of bytes in @data
- * @data:	the bytes
+ * @data:	the bytes, allocated on their own so that large payloads take
+ *		exactly their size (a header in front would round a 64 KiB
+ *		payload up to a 128 KiB block)
  */
 struct bus1_payload {
 	refcount_t ref;
 	size_t size;
-	u8 data[];
+	u8 *data;
 };
 
 /**
