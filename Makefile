@@ -7,6 +7,7 @@
 #   make check           every test tier; last line "N passed, N failed"
 #   make demo            run examples/out/bus1-demo in the VM
 #   make vm              interactive shell in the VM, modules loaded
+#   make bench           benchmarks in the VM (~10 min): build/bench/results.*
 #   make vm-test         only the API suite in the VM (no deps, no other tier)
 #
 # Variables:
@@ -115,6 +116,12 @@ vm: deps modules selftests vm-tools
 	@bash $(QEMU)/run-vm.sh -i -p $(QEMU)/payload/shell.sh -o $(BUILD)/vm/shell \
 		$(VM_BASE) $(VM_TESTS)
 
+# Benchmarks against AF_UNIX, pipes and binder in the VM, on the bench
+# kernel (built once and cached): build/bench/results.{json,txt,png}.
+# make -C tools/bench publish copies them to Documentation/bus1/bench/.
+bench: deps
+	@$(MAKE) -C $(TOP)/tools/bench run
+
 clean:
 	find $(TOP)/ipc/bus1 \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
 		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.symvers' \
@@ -124,4 +131,4 @@ clean:
 	if [ -f $(TOP)/examples/Makefile ]; then $(MAKE) -C $(TOP)/examples clean; fi
 
 .PHONY: all modules kdir-exists bus1 bus1x clean-modules selftests examples vm-tools deps \
-	vm-test check-quick check demo vm clean
+	vm-test check-quick check demo vm bench clean

@@ -14,11 +14,12 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 # linux-source-6.12, xz-utils: kselftest_harness.h, checkpatch.pl, debug kernel.
 # flex, bison, bc, libelf-dev, libssl-dev: building that debug kernel.
 # python3-docutils: man pages. sparse: static checks. kmod: modinfo on the host.
+# gnuplot-nox: the benchmark plot.
 packages="build-essential gcc-multilib
 	linux-headers-cloud-amd64 linux-image-cloud-amd64
 	qemu-system-x86 busybox-static cpio kmod
 	linux-source-6.12 xz-utils flex bison bc libelf-dev libssl-dev
-	python3-docutils sparse"
+	python3-docutils sparse gnuplot-nox"
 
 missing=
 for p in $packages; do

@@ -143,4 +143,28 @@ if [ "$mode" = full ] && [ -f examples/Makefile ]; then
 	tier demo "${make[@]}" demo
 fi
 
+# The sanitizer tier: the same suite on a 6.12 kernel with KASAN, lockdep,
+# kmemleak, UBSAN and fault injection (built once, cached outside the tree),
+# 100 load/use/close/unload cycles, then the fault-injection sweep, the
+# fuzzer and the reference model.
+if [ "$mode" = full ] && [ "${BUS1_SKIP_DEBUG:-0}" != 1 ]; then
+	dbg=
+	if tier debug-kernel sh tools/testing/kernel/build-kernel.sh debug; then
+		dbg=$(tail -n 1 "$results/debug-kernel.log")
+	fi
+	if [ -n "$dbg" ] && [ -f "$dbg/bzImage" ]; then
+		tier debug-api "${make[@]}" vm-test KERNEL="$dbg/bzImage" \
+			KDIR="$dbg" MODBUILD=debug \
+			VM_ARGS="-T 3600 -e VM_TEST_TIMEOUT=900 -e VM_CYCLES=100 -e BUS1_TEST_SCALE=10 --append panic_on_warn=1"
+		[ -x tools/testing/fault/run.sh ] &&
+			tier fault env KDIR="$dbg" bash tools/testing/fault/run.sh
+		[ -x tools/testing/fuzz/run.sh ] &&
+			tier fuzz env KDIR="$dbg" bash tools/testing/fuzz/run.sh
+		[ -x tools/testing/model/run.sh ] &&
+			tier model env KDIR="$dbg" bash tools/testing/model/run.sh
+	else
+		record debug-api 0 1 "not run: no debug kernel"
+	fi
+fi
+
 finish
