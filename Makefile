@@ -8,6 +8,10 @@
 #   make demo            run examples/out/bus1-demo in the VM
 #   make vm              interactive shell in the VM, modules loaded
 #   make bench           benchmarks in the VM (~10 min): build/bench/results.*
+#   make fault           fault-injection sweep on the debug kernel
+#   make fuzz            10^6 fuzzer operations on the debug kernel
+#   make model           10^5 steps checked against the reference model
+#   make soak            one hour of fuzzing on the debug kernel (not in check)
 #   make vm-test         only the API suite in the VM (no deps, no other tier)
 #
 # Variables:
@@ -122,6 +126,15 @@ vm: deps modules selftests vm-tools
 bench: deps
 	@$(MAKE) -C $(TOP)/tools/bench run
 
+# The reliability tools on the sanitizer kernel (built once and cached);
+# make check runs the first three. KDIR= selects another kernel tree.
+fault fuzz model: deps
+	@bash $(TOP)/tools/testing/$@/run.sh
+
+soak: deps
+	@BUS1_SOAK_SECONDS=$${BUS1_SOAK_SECONDS:-3600} \
+		bash $(TOP)/tools/testing/fuzz/run.sh
+
 clean:
 	find $(TOP)/ipc/bus1 \( -name '*.o' -o -name '*.ko' -o -name '*.mod' \
 		-o -name '*.mod.c' -o -name '.*.cmd' -o -name '*.symvers' \
@@ -131,4 +144,4 @@ clean:
 	if [ -f $(TOP)/examples/Makefile ]; then $(MAKE) -C $(TOP)/examples clean; fi
 
 .PHONY: all modules kdir-exists bus1 bus1x clean-modules selftests examples vm-tools deps \
-	vm-test check-quick check demo vm bench clean
+	vm-test check-quick check demo vm bench fault fuzz model soak clean

@@ -143,6 +143,7 @@ int main(int argc, char **argv)
 		.shared = 2,
 		.max_seconds = (double)env_u64("BUS1_FUZZ_SECONDS", 0),
 		.verbose = env_u64("BUS1_FUZZ_VERBOSE", 0) != 0,
+		.flip = env_u64("BUS1_FUZZ_FLIP", 1) != 0,
 	};
 	int shared[MAX_SHARED], socks[MAX_WORKERS][2];
 	pid_t pids[MAX_WORKERS];
@@ -183,6 +184,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	memset(per, 0, sizeof(*per) * cfg.workers);
+	cfg.all = per;
 	for (i = 0; i < cfg.shared; ++i) {
 		shared[i] = open(cfg.dev, O_RDWR | O_CLOEXEC);
 		if (shared[i] < 0) {

@@ -37,6 +37,18 @@ enum {
 };
 
 #define FUZZ_MAX_ERRNO 160
+#define FUZZ_SEND_LOG 4096
+
+/* The last successful SENDs of a worker, to explain a payload mismatch. */
+struct fuzz_send_rec {
+	uint64_t op;
+	uint64_t n_data;
+	uint32_t n_dst;
+	uint32_t n_tr;
+	uint32_t n_vec;
+	uint16_t shared;	/* sent on a peer shared between processes */
+	uint16_t damaged;	/* 1: a damaged command; 2: a vector in the flip page */
+};
 
 struct fuzz_stats {
 	uint64_t ops;		/* operations: commands, poll, open, close, ... */
@@ -47,6 +59,7 @@ struct fuzz_stats {
 	uint64_t depth[D_N];
 	uint64_t violations;
 	uint64_t internal;	/* setup failures of the fuzzer itself */
+	struct fuzz_send_rec sends[FUZZ_SEND_LOG];
 };
 
 struct fuzz_config {
@@ -56,7 +69,9 @@ struct fuzz_config {
 	unsigned int workers;
 	unsigned int shared;	/* peers opened before fork */
 	bool verbose;
+	bool flip;		/* run the page-flipping thread */
 	double max_seconds;	/* stop early (reported) */
+	struct fuzz_stats *all;	/* every worker's statistics (shared) */
 };
 
 void fuzz_worker(const struct fuzz_config *cfg, unsigned int index,

@@ -852,6 +852,17 @@ static void op_send(void)
 	mtr = pick_pmode(20);
 	mdst = pick_pmode(15);
 	merr = pick_pmode(20);
+	/*
+	 * A SEND whose vectors or sizes were damaged may still succeed (a
+	 * damaged vector can point at readable memory), but what it delivers
+	 * is no longer the bytes the header describes: take the header's
+	 * magic away so that receivers do not check it.
+	 */
+	if (data && n_data >= HDR && (!clean || mvec != P_GOOD)) {
+		uint64_t m = ~MAGIC;
+
+		memcpy(data, &m, sizeof(m));
+	}
 	msg.ptr_data_vecs = place(mvec, sizeof(vec[0]), n_vec, vec);
 	msg.ptr_transfers = place(mtr, sizeof(tr[0]), n_tr, tr);
 	cmd.n_destinations = pick_count(n_dst, 10);
@@ -875,6 +886,21 @@ static void op_send(void)
 	if (r)
 		return;
 	used(s);
+	{
+		struct fuzz_send_rec *l = &st->sends[op_no % FUZZ_SEND_LOG];
+
+		l->op = op_no;
+		l->n_data = msg.n_data;
+		l->n_dst = (uint32_t)n_dst;
+		l->n_tr = (uint32_t)n_tr;
+		l->n_vec = (uint32_t)n_vec;
+		l->shared = !s->private;
+		l->damaged = !clean || mvec != P_GOOD;
+		for (i = 0; i < n_vec; ++i)
+			if ((uint8_t *)vec[i].iov_base >= flip &&
+			    (uint8_t *)vec[i].iov_base < flip + PAGE)
+				l->damaged |= 2;
+	}
 	if (!clean || mvec != P_GOOD || mtr != P_GOOD || mdst != P_GOOD ||
 	    merr != P_GOOD || cmd.n_destinations != n_dst ||
 	    cmd.ptr_message < (uintptr_t)scratch ||
@@ -943,6 +969,53 @@ static void op_send(void)
 
 /* ---- RECV ---- */
 
+static void print_send(unsigned int w, const struct fuzz_send_rec *l)
+{
+	char line[200];
+	int n;
+
+	n = snprintf(line, sizeof(line),
+		     "#   worker %u operation %llu: SEND of %llu bytes in %u vectors to %u destinations with %u transfers%s%s%s\n",
+		     w, (unsigned long long)l->op, (unsigned long long)l->n_data,
+		     l->n_vec, l->n_dst, l->n_tr,
+		     l->shared ? " on a shared peer" : "",
+		     l->damaged & 1 ? ", damaged" : "",
+		     l->damaged & 2 ? ", reading the flip page" : "");
+	if (n > 0 && write(1, line, (size_t)n) < 0)
+		st->internal++;
+}
+
+/* After a payload mismatch: the SEND the header names, and SENDs of the
+ * delivered size (one of them is the message actually received). */
+static void explain_payload(uint64_t w, uint64_t op, uint64_t d)
+{
+	unsigned int i, k, shown = 0;
+
+	if (logged > LOG_MAX || !cfg->all)
+		return;
+	if (w < cfg->workers) {
+		const struct fuzz_send_rec *l =
+			&cfg->all[w].sends[op % FUZZ_SEND_LOG];
+
+		if (l->op == op)
+			print_send((unsigned int)w, l);
+	}
+	/* the named worker's damaged SENDs first, then the others */
+	for (i = 0; i <= cfg->workers; ++i) {
+		unsigned int x = (unsigned int)((w + i) % cfg->workers);
+
+		for (k = 0; k < FUZZ_SEND_LOG && shown < 8; ++k) {
+			const struct fuzz_send_rec *l = &cfg->all[x].sends[k];
+			bool first = x == w && l->damaged;
+
+			if (l->n_data == d && l->op && first == (i == 0)) {
+				print_send(x, l);
+				shown++;
+			}
+		}
+	}
+}
+
 /*
  * A payload that starts with our header must be exactly what its sender
  * (worker and operation number in the header) put in.
@@ -956,14 +1029,16 @@ static void check_payload(const uint8_t *buf, uint64_t d)
 	memcpy(h, buf, sizeof(h));
 	if (h[0] != MAGIC)
 		return;
-	if (h[1] != d || h[2] != (fnv(buf + HDR, d - HDR) ^ h[3]))
+	if (h[1] != d || h[2] != (fnv(buf + HDR, d - HDR) ^ h[3])) {
 		violation("RECV delivered %llu payload bytes that differ from what worker %llu sent in operation %llu (header says %llu bytes)",
 			  (unsigned long long)d,
 			  (unsigned long long)(h[3] >> 48),
 			  (unsigned long long)(h[3] & 0xffffffffffffULL),
 			  (unsigned long long)h[1]);
-	else
+		explain_payload(h[3] >> 48, h[3] & 0xffffffffffffULL, d);
+	} else {
 		st->depth[D_RECV_DATA]++;
+	}
 }
 
 /* RECV with buffers that fit most messages; returns the errno. */
@@ -1005,7 +1080,16 @@ static int recv_on(int si, bool zero_caps, uint64_t *type_out)
 			clean = false;
 			switch (rn(3)) {
 			case 0: vec[i].iov_base = (void *)(uintptr_t)wild_ptr(1); break;
-			case 1: vec[i].iov_base = (void *)(uintptr_t)flip_ptr(1); break;
+			case 1:
+				/*
+				 * Misaligned on purpose: a payload received
+				 * here must not leave a header where a
+				 * damaged SEND reads the flip page (at
+				 * multiples of 8), or a later receiver would
+				 * check stale bytes as if they were sent.
+				 */
+				vec[i].iov_base = (void *)(uintptr_t)(flip_ptr(1) | 3);
+				break;
 			default: vec[i].iov_len = rnd(); break;
 			}
 		}
@@ -1390,10 +1474,12 @@ void fuzz_worker(const struct fuzz_config *config, unsigned int index,
 	junk_fds[5] = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	for (i = 0; i < n_shared && (int)i < MAX_SLOTS; ++i)
 		slot_init((int)i, shared_fds[i], false, 0xfff0000 + i);
-	flipper_running = !pthread_create(&flipper, NULL, flipper_main,
-					  (void *)(uintptr_t)(rnd() | 1));
-	if (!flipper_running)
-		st->internal++;
+	if (cfg->flip) {
+		flipper_running = !pthread_create(&flipper, NULL, flipper_main,
+						  (void *)(uintptr_t)(rnd() | 1));
+		if (!flipper_running)
+			st->internal++;
+	}
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (op_no = 0; op_no < ops; ++op_no) {

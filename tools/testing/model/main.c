@@ -11,7 +11,9 @@
  *   the module's object counters to return to zero. Round i uses seed
  *   SEED + i; a failing round is replayed alone with -s <its seed> -r 1.
  *   Defaults come from BUS1_MODEL_SEED, BUS1_MODEL_ROUNDS, BUS1_MODEL_OPS
- *   (else 1, 20, 5000). Output is TAP, one result per round.
+ *   (else 1, 20, 5000). Output is TAP, one result per round, plus one for
+ *   coverage (long runs) and, with BUS1_MODEL_MIN_STEPS=N, one that
+ *   requires at least N steps checked against the model in total.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -49,6 +51,7 @@ static const char *dev_path = "/dev/bus1";
 static uint64_t opt_seed = 1, opt_rounds = 20, opt_ops = 5000;
 static int opt_verbose, opt_dump;
 static uint64_t opt_dump_at = UINT64_MAX;
+static uint64_t opt_min_steps;
 static uint64_t rng;
 
 static uint64_t rnd(void)
@@ -1277,6 +1280,7 @@ int main(int argc, char **argv)
 	opt_verbose = (int)env_u64("BUS1_MODEL_VERBOSE", 0);
 	opt_dump = (int)env_u64("BUS1_MODEL_DUMP", 0);
 	opt_dump_at = env_u64("BUS1_MODEL_DUMP_AT", UINT64_MAX);
+	opt_min_steps = env_u64("BUS1_MODEL_MIN_STEPS", 0);
 	while ((c = getopt(argc, argv, "s:r:n:d:v")) != -1) {
 		switch (c) {
 		case 's': opt_seed = strtoull(optarg, NULL, 0); break;
@@ -1317,7 +1321,7 @@ int main(int argc, char **argv)
 	M.max_bytes = max_bytes;
 
 	printf("TAP version 13\n1..%" PRIu64 "\n",
-	       opt_rounds + (cov_asserted() ? 1 : 0));
+	       opt_rounds + (cov_asserted() ? 1 : 0) + (opt_min_steps ? 1 : 0));
 	printf("# bus1-model: seed %" PRIu64 ", %" PRIu64 " rounds of %" PRIu64
 	       " steps, %s (max_objects %" PRIu64 ", max_bytes %" PRIu64 ")%s\n",
 	       opt_seed, opt_rounds, opt_ops, dev_path, max_objects, max_bytes,
@@ -1378,6 +1382,16 @@ int main(int argc, char **argv)
 			       all ? "" : "not ", opt_rounds + 1);
 			failed += !all;
 		}
+	}
+	if (opt_min_steps) {
+		bool enough = st_ops >= opt_min_steps;
+
+		printf("%sok %" PRIu64 " - %" PRIu64
+		       " steps checked against the model (minimum %" PRIu64 ")\n",
+		       enough ? "" : "not ",
+		       opt_rounds + (cov_asserted() ? 1 : 0) + 1, st_ops,
+		       opt_min_steps);
+		failed += !enough;
 	}
 	return failed ? 1 : 0;
 }
