@@ -12,6 +12,7 @@
 #   make fuzz            10^6 fuzzer operations on the debug kernel
 #   make model           10^5 steps checked against the reference model
 #   make soak            one hour of fuzzing on the debug kernel (not in check)
+#   make mutants         the fuzzer and the model against broken module copies
 #   make vm-test         only the API suite in the VM (no deps, no other tier)
 #
 # Variables:
@@ -131,6 +132,9 @@ bench: deps
 fault fuzz model: deps
 	@bash $(TOP)/tools/testing/$@/run.sh
 
+mutants: deps
+	@bash $(TOP)/tools/testing/mutants/run.sh
+
 soak: deps
 	@BUS1_SOAK_SECONDS=$${BUS1_SOAK_SECONDS:-3600} \
 		bash $(TOP)/tools/testing/fuzz/run.sh
@@ -144,4 +148,4 @@ clean:
 	if [ -f $(TOP)/examples/Makefile ]; then $(MAKE) -C $(TOP)/examples clean; fi
 
 .PHONY: all modules kdir-exists bus1 bus1x clean-modules selftests examples vm-tools deps \
-	vm-test check-quick check demo vm bench fault fuzz model soak clean
+	vm-test check-quick check demo vm bench fault fuzz model soak mutants clean

@@ -5,7 +5,8 @@
 # unload. Last line: "N passed, N failed"; exit status 0 only if nothing
 # failed.
 #
-# Environment: KDIR (default: the cached debug kernel of
+# Environment: BUS1_MODULE (a bus1.ko to use instead of building one), KDIR
+# (default: the cached debug kernel of
 # tools/testing/kernel/build-kernel.sh), KERNEL (default: $KDIR/bzImage),
 # BUS1_FUZZ_OPS, BUS1_FUZZ_SEED (default: a new seed per run, printed),
 # BUS1_FUZZ_PROCS, BUS1_SOAK_SECONDS (repeat runs with the next seeds until
@@ -31,13 +32,17 @@ per_run=$(( timeout - 120 ))	# one fuzzer run; a soak's last may start late
 
 make -s -C "$here"
 # one module build per kernel tree, so that runs for two kernels can overlap
-mb=fuzz-$(printf '%s' "$KDIR" | md5sum | cut -c1-8)
-make -s -C "$top" bus1 KDIR="$KDIR" MODBUILD="$mb"
+# (BUS1_MODULE: a bus1.ko built elsewhere, e.g. a mutant)
+if [ -z "${BUS1_MODULE:-}" ]; then
+	mb=fuzz-$(printf '%s' "$KDIR" | md5sum | cut -c1-8)
+	make -s -C "$top" bus1 KDIR="$KDIR" MODBUILD="$mb"
+	BUS1_MODULE=$top/build/$mb-bus1/bus1.ko
+fi
 echo "bus1-fuzz: seed $seed, $ops operations, $procs processes (replay: BUS1_FUZZ_SEED=$seed)"
 
 exec bash "$top/tools/testing/qemu/run-vm.sh" -k "$kernel" \
 	-p "$here/fuzz.sh" -o "$top/build/vm/fuzz" \
-	-m "$top/build/$mb-bus1/bus1.ko" \
+	-m "$BUS1_MODULE" \
 	-f "$here/out/bus1-fuzz:/fuzz/" \
 	-e BUS1_FUZZ_SEED="$seed" -e BUS1_FUZZ_OPS="$ops" \
 	-e BUS1_FUZZ_PROCS="$procs" ${soak:+-e BUS1_SOAK_SECONDS="$soak"} \

@@ -5,7 +5,8 @@
 # check, a kmemleak scan and the unload. Last line: "N passed, N failed";
 # exit status 0 only if nothing failed.
 #
-# Environment: KDIR (default: the cached debug kernel of
+# Environment: BUS1_MODULE (a bus1.ko to use instead of building one), KDIR
+# (default: the cached debug kernel of
 # tools/testing/kernel/build-kernel.sh), KERNEL (default: $KDIR/bzImage),
 # BUS1_MODEL_SEED (default: a new seed per run, printed),
 # BUS1_MODEL_ROUNDS (default 25), BUS1_MODEL_OPS (default 5000),
@@ -28,13 +29,17 @@ min=${BUS1_MODEL_MIN_STEPS:-100000}
 
 make -s -C "$here"
 # one module build per kernel tree, so that runs for two kernels can overlap
-mb=model-$(printf '%s' "$KDIR" | md5sum | cut -c1-8)
-make -s -C "$top" bus1 KDIR="$KDIR" MODBUILD="$mb"
+# (BUS1_MODULE: a bus1.ko built elsewhere, e.g. a mutant)
+if [ -z "${BUS1_MODULE:-}" ]; then
+	mb=model-$(printf '%s' "$KDIR" | md5sum | cut -c1-8)
+	make -s -C "$top" bus1 KDIR="$KDIR" MODBUILD="$mb"
+	BUS1_MODULE=$top/build/$mb-bus1/bus1.ko
+fi
 echo "bus1-model: seed $seed, $rounds rounds of $ops operations (replay: BUS1_MODEL_SEED=$seed)"
 
 exec bash "$top/tools/testing/qemu/run-vm.sh" -k "$kernel" \
 	-p "$here/model.sh" -o "$top/build/vm/model" \
-	-m "$top/build/$mb-bus1/bus1.ko" \
+	-m "$BUS1_MODULE" \
 	-f "$here/out/bus1-model:/model/" \
 	-e BUS1_MODEL_SEED="$seed" -e BUS1_MODEL_ROUNDS="$rounds" \
 	-e BUS1_MODEL_OPS="$ops" -e BUS1_MODEL_MIN_STEPS="$min" \

@@ -143,6 +143,16 @@ if [ "$mode" = full ] && [ -f examples/Makefile ]; then
 	tier demo "${make[@]}" demo
 fi
 
+# Mutation check: the fuzzer and the model must each pass on the module and
+# fail on every deliberately broken copy of it (stock kernel, minutes).
+if [ "$mode" = full ] && [ -x tools/testing/mutants/run.sh ]; then
+	if [ "$built" = 1 ]; then
+		tier mutants bash tools/testing/mutants/run.sh
+	else
+		record mutants 0 1 "not run: a build failed"
+	fi
+fi
+
 # The sanitizer tier: the same suite on a 6.12 kernel with KASAN, lockdep,
 # kmemleak, UBSAN and fault injection (built once, cached outside the tree),
 # 100 load/use/close/unload cycles, then the fault-injection sweep, the
