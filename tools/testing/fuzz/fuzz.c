@@ -20,8 +20,8 @@
  * of long commands.
  *
  * The verdict (TAP): no worker crashed, no disallowed errno or broken
- * invariant, every command succeeded at least once, most commands got
- * past their first validation step, each depth counter (fuzz.h) reached
+ * invariant, every command succeeded at least once, most calls of each
+ * command got past its first validation steps, each depth counter reached
  * its minimum, and the module's object counters are zero once every peer
  * is closed. The harness additionally scans the kernel log and unloads
  * the module.
@@ -64,8 +64,8 @@ static const struct {
 	[D_TRANSFER_CROSS] = { "TRANSFERs between two peers", 5000, 20 },
 	[D_SHARED_OPS] = { "successful commands on peers shared between processes", 20000, 50 },
 	[D_FD_PASSED] = { "peers passed with SCM_RIGHTS and then used", 100, 2 },
-	[D_KILLED] = { "processes killed in the middle of commands", 10, 1 },
-	[D_EMSGSIZE_RETRY] = { "RECVs that succeeded after an EMSGSIZE", 1000, 5 },
+	[D_KILLED] = { "child processes killed while issuing commands", 10, 1 },
+	[D_EMSGSIZE_RETRY] = { "retries that received the message an EMSGSIZE reported", 1000, 5 },
 };
 
 static uint64_t env_u64(const char *name, uint64_t def)
@@ -151,7 +151,7 @@ int main(int argc, char **argv)
 	struct timespec t0, t1;
 	unsigned int w, i;
 	bool crashed = false;
-	uint64_t c, e, commands = 0, ok_all = 0;
+	uint64_t c, e, commands = 0, ok_all = 0, early[C_N] = {}, n_cmd[C_N] = {};
 	double secs;
 	char why[256];
 	int opt, z;
@@ -263,7 +263,6 @@ int main(int argc, char **argv)
 	for (w = 0; w < cfg.workers; ++w) {
 		tot.ops += per[w].ops;
 		tot.cmds += per[w].cmds;
-		tot.shallow += per[w].shallow;
 		tot.violations += per[w].violations;
 		tot.internal += per[w].internal;
 		for (c = 0; c < C_N; ++c) {
@@ -289,6 +288,8 @@ int main(int argc, char **argv)
 			       e ? strerrorname_np((int)e) : "other");
 		}
 		printf(" (%" PRIu64 ")\n", n);
+		n_cmd[c] = n;
+		early[c] = tot.err[c][EINVAL] + tot.err[c][EFAULT];
 		if (c != C_UNKNOWN) {
 			commands += n;
 			ok_all += tot.ok[c];
@@ -306,10 +307,21 @@ int main(int argc, char **argv)
 	for (c = 0; c < C_UNKNOWN; ++c)
 		tap(tot.ok[c] > 0, "%s succeeded at least once (%" PRIu64 " times)",
 		    cmd_names[c], tot.ok[c]);
-	tap(commands && tot.shallow * 10 < commands && ok_all * 5 > commands,
-	    "most commands got past the first validation step (%" PRIu64 " of %" PRIu64
-	    " stopped at a defect of the command struct, %" PRIu64 " succeeded)",
-	    tot.shallow, commands, ok_all);
+	/*
+	 * The first validation steps of every command (copying the command,
+	 * checking its flags) fail only with EFAULT or EINVAL; so do many
+	 * later ones. Counting every EFAULT and EINVAL as "stopped at the
+	 * first step" overstates the shallow share, and still most of each
+	 * command's issues must get further than that.
+	 */
+	for (c = 0; c < C_UNKNOWN; ++c)
+		tap(n_cmd[c] && early[c] * 2 < n_cmd[c],
+		    "most %ss got past the first validation step (%" PRIu64 " of %" PRIu64
+		    " failed with EFAULT or EINVAL, %" PRIu64 " succeeded)",
+		    cmd_names[c], early[c], n_cmd[c], tot.ok[c]);
+	tap(ok_all * 5 > commands,
+	    "more than a fifth of all commands succeeded (%" PRIu64 " of %" PRIu64 ")",
+	    ok_all, commands);
 	for (c = 0; c < D_N; ++c) {
 		uint64_t min = cfg.ops / 1000000 * depth_min[c].per_million +
 			       (cfg.ops % 1000000) * depth_min[c].per_million / 1000000;

@@ -31,8 +31,8 @@ enum {
 	D_TRANSFER_CROSS,	/* TRANSFER between two different peers succeeded */
 	D_SHARED_OPS,		/* successful command on a peer shared by processes */
 	D_FD_PASSED,		/* peer fd received through SCM_RIGHTS and used */
-	D_KILLED,		/* process killed while issuing commands */
-	D_EMSGSIZE_RETRY,	/* RECV EMSGSIZE, then the retry succeeded */
+	D_KILLED,		/* child killed (SIGKILL) while issuing commands */
+	D_EMSGSIZE_RETRY,	/* the retry after EMSGSIZE got the message it reported */
 	D_N,
 };
 
@@ -55,7 +55,6 @@ struct fuzz_stats {
 	uint64_t cmds;		/* ioctls issued */
 	uint64_t ok[C_N];
 	uint64_t err[C_N][FUZZ_MAX_ERRNO];
-	uint64_t shallow;	/* failed at a defect of the command struct */
 	uint64_t depth[D_N];
 	uint64_t violations;
 	uint64_t internal;	/* setup failures of the fuzzer itself */

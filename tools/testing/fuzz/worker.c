@@ -65,7 +65,10 @@ struct slot {
 	bool private;		/* only this process ever held it */
 	bool passed;		/* received with SCM_RIGHTS */
 	bool passed_used;
-	bool emsgsize;		/* the last RECV stopped at EMSGSIZE */
+	/* the last RECV stopped at EMSGSIZE: the size it reported, and for
+	 * which node */
+	bool emsgsize;
+	uint64_t emsg_k, emsg_d, emsg_id;
 	uint32_t gen;
 	uint64_t peer;		/* token: equal for dup'ed slots */
 	uint64_t epoch;		/* RECVs issued on it */
@@ -75,6 +78,7 @@ struct slot {
 
 static const struct fuzz_config *cfg;
 static struct fuzz_stats *st;
+static struct fuzz_stats *victim_st;	/* shared with op_victim()'s child */
 static unsigned int me;
 static uint64_t rng, op_no;
 static struct slot slots[MAX_SLOTS];
@@ -169,8 +173,7 @@ static bool allowed(int c, int e)
  * Issue one command and account for it. @expect is an errno the input
  * guarantees (a defect that every implementation must report first), or 0.
  */
-static int issue(int c, int fd, unsigned long cmd, uint64_t arg, int expect,
-		 bool shallow)
+static int issue(int c, int fd, unsigned long cmd, uint64_t arg, int expect)
 {
 	int r = ioctl(fd, cmd, (void *)(uintptr_t)arg) < 0 ? errno : 0;
 
@@ -187,8 +190,6 @@ static int issue(int c, int fd, unsigned long cmd, uint64_t arg, int expect,
 		violation("%s returned %s where the input guarantees %s",
 			  cmd_names[c], r ? strerror(r) : "0",
 			  strerror(expect));
-	if (shallow && r && r == expect)
-		st->shallow++;
 	return r;
 }
 
@@ -306,8 +307,10 @@ static bool wild_is_bad(uint64_t p, size_t size)
 	if (p + size > (uintptr_t)flip && p < (uintptr_t)flip + PAGE)
 		return false;	/* may be mapped right now */
 
-	/* everything wild_ptr() returns except partial overlaps of the big
-	 * region's end, which start readable */
+	if (p + size > (uintptr_t)guard && p < (uintptr_t)guard + PAGE)
+		return true;	/* touches the PROT_NONE guard page */
+	/* everything else wild_ptr() returns lies outside [scratch, big's
+	 * guard), or starts inside and runs into that guard */
 	return !(p >= s && p < e && p + size <= e);
 }
 
@@ -574,7 +577,6 @@ static void op_transfer(void)
 	int si = pick_slot(), ti, expect = 0, r;
 	uint64_t n, i, arg;
 	enum pmode msrc, mdst;
-	bool shallow = false;
 
 	if (si < 0)
 		return;
@@ -626,16 +628,14 @@ static void op_transfer(void)
 	if (pm(15)) {
 		cmd.flags = pick_flags(1000);
 		expect = EINVAL;
-		shallow = true;
 	}
 	if (pm(8)) {
 		arg = wild_ptr(sizeof(cmd));
 		expect = wild_is_bad(arg, sizeof(cmd)) ? EFAULT : 0;
-		shallow = true;
 	} else {
 		arg = place(P_GOOD, sizeof(cmd), 1, &cmd);
 	}
-	r = issue(C_TRANSFER, from->fd, BUS1_CMD_TRANSFER, arg, expect, shallow);
+	r = issue(C_TRANSFER, from->fd, BUS1_CMD_TRANSFER, arg, expect);
 	if (r)
 		return;
 	used(from);
@@ -693,7 +693,6 @@ static void op_release(void)
 	int si = pick_slot(), expect = 0, r;
 	struct slot *s;
 	enum pmode mode;
-	bool shallow = false;
 
 	if (si < 0)
 		return;
@@ -709,16 +708,14 @@ static void op_release(void)
 	if (pm(15)) {
 		cmd.flags = pick_flags(1000);
 		expect = EINVAL;
-		shallow = true;
 	}
 	if (pm(8)) {
 		arg = wild_ptr(sizeof(cmd));
 		expect = wild_is_bad(arg, sizeof(cmd)) ? EFAULT : 0;
-		shallow = true;
 	} else {
 		arg = place(P_GOOD, sizeof(cmd), 1, &cmd);
 	}
-	r = issue(C_RELEASE, s->fd, BUS1_CMD_RELEASE, arg, expect, shallow);
+	r = issue(C_RELEASE, s->fd, BUS1_CMD_RELEASE, arg, expect);
 	if (r)
 		return;
 	used(s);
@@ -760,7 +757,7 @@ static void op_send(void)
 	struct slot *s;
 	uint8_t *data;
 	enum pmode mdst, mtr, merr, mvec;
-	bool shallow = false, clean = true;
+	bool clean = true;
 	int32_t *errs;
 
 	if (si < 0)
@@ -873,16 +870,14 @@ static void op_send(void)
 	if (pm(15)) {
 		cmd.flags = pick_flags(1000);
 		expect = EINVAL;
-		shallow = true;
 	}
 	if (pm(8)) {
 		arg = wild_ptr(sizeof(cmd));
 		expect = wild_is_bad(arg, sizeof(cmd)) ? EFAULT : 0;
-		shallow = true;
 	} else {
 		arg = place(P_GOOD, sizeof(cmd), 1, &cmd);
 	}
-	r = issue(C_SEND, s->fd, BUS1_CMD_SEND, arg, expect, shallow);
+	r = issue(C_SEND, s->fd, BUS1_CMD_SEND, arg, expect);
 	if (r)
 		return;
 	used(s);
@@ -1041,6 +1036,47 @@ static void check_payload(const uint8_t *buf, uint64_t d)
 	}
 }
 
+/*
+ * EMSGSIZE writes back the metadata and the message struct with the sizes
+ * the entry needs (spec 5.4, D9): check them against the capacities
+ * passed in @in (total iovec length @cap_data). On a private peer the
+ * next RECV normally gets the same message.
+ */
+static void check_emsgsize(struct slot *s, const struct bus1_message *in,
+			   uint64_t cap_data, uint64_t arg)
+{
+	const struct bus1_cmd_recv *cmd = (void *)(uintptr_t)arg;
+	const struct bus1_message *out = (void *)(uintptr_t)cmd->ptr_message;
+	const struct bus1_metadata *meta = (void *)(uintptr_t)cmd->ptr_metadata;
+
+	if (out->flags || out->type != BUS1_MESSAGE_TYPE_USER ||
+	    out->ptr_transfers != in->ptr_transfers ||
+	    out->n_data_vecs != in->n_data_vecs ||
+	    out->ptr_data_vecs != in->ptr_data_vecs ||
+	    meta->flags || !id_ok(meta->id) || meta->account == BUS1_INVALID ||
+	    (out->n_transfers <= in->n_transfers && out->n_data <= in->n_data &&
+	     cap_data >= in->n_data)) {
+		violation("RECV EMSGSIZE wrote message {%llx, type %llu, k %llu, d %llu} metadata {%llx, id %llu, account %llu} for capacities k %llu, d %llu, iovecs %llu",
+			  (unsigned long long)out->flags,
+			  (unsigned long long)out->type,
+			  (unsigned long long)out->n_transfers,
+			  (unsigned long long)out->n_data,
+			  (unsigned long long)meta->flags,
+			  (unsigned long long)meta->id,
+			  (unsigned long long)meta->account,
+			  (unsigned long long)in->n_transfers,
+			  (unsigned long long)in->n_data,
+			  (unsigned long long)cap_data);
+		return;
+	}
+	if (s->private) {
+		s->emsgsize = true;
+		s->emsg_k = out->n_transfers;
+		s->emsg_d = out->n_data;
+		s->emsg_id = meta->id;
+	}
+}
+
 /* RECV with buffers that fit most messages; returns the errno. */
 static int recv_on(int si, bool zero_caps, uint64_t *type_out)
 {
@@ -1054,7 +1090,7 @@ static int recv_on(int si, bool zero_caps, uint64_t *type_out)
 	size_t n_vec;
 	int expect = 0, r;
 	enum pmode mtr, mvec, mmeta;
-	bool shallow = false, clean = true;
+	bool clean = true, retry;
 	uint8_t *buf = big;
 
 	s->epoch++;
@@ -1107,29 +1143,28 @@ static int recv_on(int si, bool zero_caps, uint64_t *type_out)
 	if (!zero_caps && pm(15)) {
 		cmd.flags = pick_flags(1000);
 		expect = EINVAL;
-		shallow = true;
 	}
 	if (!zero_caps && pm(8)) {
 		arg = wild_ptr(sizeof(cmd));
 		expect = wild_is_bad(arg, sizeof(cmd)) ? EFAULT : 0;
-		shallow = true;
 	} else {
 		arg = place(P_GOOD, sizeof(cmd), 1, &cmd);
 	}
-	r = issue(C_RECV, s->fd, BUS1_CMD_RECV, arg, expect, shallow);
+	r = issue(C_RECV, s->fd, BUS1_CMD_RECV, arg, expect);
+	retry = s->emsgsize;
+	s->emsgsize = false;
+	if (!clean || mtr != P_GOOD || mvec != P_GOOD || mmeta != P_GOOD ||
+	    cmd.ptr_message < (uintptr_t)scratch ||
+	    cmd.ptr_message >= (uintptr_t)ro_page) {
+		if (!r)
+			used(s);
+		return r;
+	}
 	if (r == EMSGSIZE)
-		s->emsgsize = true;
+		check_emsgsize(s, &in, cap_data, arg);
 	if (r)
 		return r;
 	used(s);
-	if (s->emsgsize) {
-		s->emsgsize = false;
-		st->depth[D_EMSGSIZE_RETRY]++;
-	}
-	if (!clean || mtr != P_GOOD || mvec != P_GOOD || mmeta != P_GOOD ||
-	    cmd.ptr_message < (uintptr_t)scratch ||
-	    cmd.ptr_message >= (uintptr_t)ro_page)
-		return r;
 
 	/* a delivered entry: check its shape */
 	{
@@ -1161,11 +1196,12 @@ static int recv_on(int si, bool zero_caps, uint64_t *type_out)
 				st->depth[D_NODE_RELEASE]++;
 				id_del(s, meta->id);
 			} else {
-				struct idrec *rec = id_find(s, meta->id);
-
+				/*
+				 * No in-flight mark counts here: a handle
+				 * in flight keeps the node's last handle
+				 * alive, so this node had none any more.
+				 */
 				st->depth[D_HANDLE_RELEASE]++;
-				if (rec)
-					check_inflight_mark(rec);
 				id_del(s, meta->id);
 			}
 			return r;
@@ -1192,6 +1228,9 @@ static int recv_on(int si, bool zero_caps, uint64_t *type_out)
 		}
 		if (out->n_transfers)
 			st->depth[D_RECV_HANDLES]++;
+		if (retry && out->n_transfers == s->emsg_k &&
+		    out->n_data == s->emsg_d && meta->id == s->emsg_id)
+			st->depth[D_EMSGSIZE_RETRY]++;
 		if (n_vec == 1 || (n_vec && vec[0].iov_len >= out->n_data)) {
 			check_payload(vec[0].iov_base, out->n_data);
 		} else if (n_vec) {
@@ -1385,7 +1424,7 @@ static void op_unknown(void)
 	} while (cmd == BUS1_CMD_TRANSFER || cmd == BUS1_CMD_RELEASE ||
 		 cmd == BUS1_CMD_SEND || cmd == BUS1_CMD_RECV);
 	issue(C_UNKNOWN, slots[si].fd, cmd,
-	      pm(500) ? (uintptr_t)arg : wild_ptr(64), ENOTTY, true);
+	      pm(500) ? (uintptr_t)arg : wild_ptr(64), ENOTTY);
 }
 
 /*
@@ -1402,14 +1441,26 @@ static void op_victim(void)
 		src[i].flags = BUS1_TRANSFER_FLAG_CREATE;
 		src[i].id = BUS1_INVALID;
 	}
+	if (!victim_st) {
+		victim_st = mmap(NULL, sizeof(*victim_st), PROT_READ | PROT_WRITE,
+				 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		if (victim_st == MAP_FAILED) {
+			victim_st = NULL;
+			st->internal++;
+			return;
+		}
+	}
+	memset(victim_st, 0, sizeof(*victim_st));
 	pid = fork();
 	if (pid < 0)
 		return;
 	if (!pid) {
-		static struct fuzz_stats scratch_stats;
-
-		/* results of a process about to be killed are not counted */
-		st = &scratch_stats;
+		/*
+		 * The child's mix is not counted (it stops at a random
+		 * point), but what it finds is: its violations reach the
+		 * parent through the shared block.
+		 */
+		st = victim_st;
 		for (;;) {
 			int si = pick_slot();
 			struct bus1_cmd_transfer t = {
@@ -1434,8 +1485,19 @@ static void op_victim(void)
 	}
 	usleep((useconds_t)rn(3000));
 	kill(pid, SIGKILL);
-	if (waitpid(pid, &status, 0) == pid && WIFSIGNALED(status))
+	if (waitpid(pid, &status, 0) != pid) {
+		st->internal++;
+	} else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
 		st->depth[D_KILLED]++;
+	} else if (WIFSIGNALED(status) || WEXITSTATUS(status)) {
+		/* anything but our SIGKILL or running out of slots */
+		violation("a child issuing commands died %s %d",
+			  WIFSIGNALED(status) ? "of signal" : "with status",
+			  WIFSIGNALED(status) ? WTERMSIG(status) :
+			  WEXITSTATUS(status));
+	}
+	st->violations += victim_st->violations;
+	st->internal += victim_st->internal;
 	/* it may have received anything: no in-flight claim survives */
 	for (i = 0; i < MAX_SLOTS; ++i)
 		slots[i].epoch++;
