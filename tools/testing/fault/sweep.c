@@ -1073,12 +1073,16 @@ static void point_add(int cmd, const char *where, int site, bool traced,
 		scopy(pt->chain, sizeof(pt->chain), chain);
 }
 
-/* mark the site's path entries for @cmd reached by an injection */
-static void site_reached(int si, int cmd, const char *chain)
+/*
+ * Mark the site's path entries for @cmd reached by an injection. False if
+ * the site is not declared on this path (given the call @chain).
+ */
+static bool site_reached(int si, int cmd, const char *chain)
 {
 	struct site *s = &sites[si];
 	char buf[1024], *tok, *save;
 	int i, nearest = -1;
+	bool declared = false;
 
 	s->hits[cmd]++;
 	/* the nearest declared FN on the chain decides */
@@ -1095,9 +1099,12 @@ static void site_reached(int si, int cmd, const char *chain)
 			continue;
 		if (!s->path[i].via[0] ||
 		    (nearest >= 0 && !strcmp(s->path[i].via,
-					     s->path[nearest].via)))
+					     s->path[nearest].via))) {
 			s->path[i].reached = true;
+			declared = true;
+		}
 	}
+	return declared;
 }
 
 /* ---- state snapshots ------------------------------------------------- */
@@ -1343,7 +1350,10 @@ static void collect(struct ctx *c, struct step *st, int cmd, bool armed,
 				 "site %s is declared never to allocate, but %s reached it",
 				 sites[a.site].name, a.point);
 		point_add(cmd, a.point, a.site, true, a.chain);
-		site_reached(a.site, cmd, a.chain);
+		if (!site_reached(a.site, cmd, a.chain) && !c->failure[0])
+			snprintf(c->failure, sizeof(c->failure),
+				 "site %s reached in %s through %.600s, a path alloc-sites.txt does not declare for it",
+				 sites[a.site].name, cmd_names[cmd], a.chain);
 	}
 	ninjs = 0;
 }
@@ -1382,7 +1392,7 @@ static bool run_step(const struct scen *s, unsigned int nth, int filtered_site,
 {
 	static struct ctx c;
 	struct snapshot after;
-	int r, err;
+	int r, err, i;
 
 	memset(st, 0, sizeof(*st));
 	ctx_reset(&c, s);
@@ -1431,6 +1441,12 @@ static bool run_step(const struct scen *s, unsigned int nth, int filtered_site,
 	if (!c.ninjected)
 		check(&c, !r, "the call failed with %s and no injected failure",
 		      strerror(-r));
+	/* only an allocator with a fallback (a filtered site) may absorb */
+	for (i = 0; !r && i < st->ninj; ++i)
+		check(&c, !st->at[i].in_module || st->at[i].site < 0 ||
+		      sites[st->at[i].site].filtered,
+		      "the call succeeded although the allocation at %s (site %s, which has no fallback) failed",
+		      st->at[i].point, sites[st->at[i].site].name);
 	if (!r) {
 		s->ok(&c);
 		verify_state(&c);
@@ -1536,10 +1552,65 @@ static void sweep(const struct scen *s, int filtered_site,
 		 "still reaching injected failures after %u steps", MAX_STEPS);
 }
 
+/*
+ * The steps close every peer only after verify_state() has drained and
+ * released what the model knows of. Close them also in the states the
+ * scenario leaves behind: right after the set-up, after the call failed at
+ * its first allocation (IDs reserved, stale entries discarded, ...) and
+ * after it succeeded (messages, payloads and handles in flight). No close
+ * may reach an allocation, and nothing may be left. Returns the number of
+ * peers closed; @failure is set on a finding.
+ */
+static unsigned int close_populated(const struct scen *s, char *failure,
+				    size_t fsize)
+{
+	static const char *const when[] = {
+		"after the set-up", "after the call failed at its first allocation",
+		"after the call succeeded",
+	};
+	static struct ctx c;
+	unsigned int closes = close_checked;
+	struct step st;
+	int phase;
+
+	failure[0] = 0;
+	for (phase = 0; phase < 3 && !failure[0]; ++phase) {
+		/* a self-injecting call runs in a child: set-up state only */
+		if (phase && s->self_inject)
+			break;
+		ctx_reset(&c, s);
+		collect(&c, &st, s->cmd, false, -1);
+		if (setjmp(c.abort))
+			goto out;
+		s->setup(&c);
+		collect(&c, &st, s->cmd, false, -1);
+		if (c.failure[0] || !phase)
+			goto out;
+		if (s->cmd == CMD_CLOSE)
+			fault_mode(MODE_MODULE, 0);
+		if (phase == 1)
+			inject_arm(1);
+		s->call(&c);
+		if (phase == 1)
+			inject_disarm();
+		if (s->cmd == CMD_CLOSE)
+			fault_mode(base_mode, base_addr);
+		collect(&c, &st, s->cmd, phase == 1, -1);
+out:
+		teardown(&c);
+		collect(&c, &st, s->cmd, false, -1);
+		if (c.failure[0])
+			snprintf(failure, fsize, "%s: %.1000s", when[phase],
+				 c.failure);
+	}
+	return close_checked - closes;
+}
+
 static void run_scenarios(void)
 {
 	struct sweep_result res;
-	unsigned int i;
+	char failure[1100];
+	unsigned int i, n;
 	int k;
 
 	for (i = 0; i < n_scenarios; ++i) {
@@ -1556,6 +1627,11 @@ static void run_scenarios(void)
 		diag("  %s", s->what);
 		for (k = 0; k < res.npts; ++k)
 			diag("  point %s", res.pts[k]);
+		n = close_populated(s, failure, sizeof(failure));
+		tap(!failure[0] && n,
+		    "%s %s: %u closes of its peers undrained (after the set-up, a failed and a successful call), no allocation, nothing left%s%s",
+		    cmd_names[s->cmd], s->name, n, failure[0] ? ": " : "",
+		    failure);
 	}
 }
 
