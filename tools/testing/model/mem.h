@@ -59,7 +59,16 @@ void shadow_begin(void);
 void shadow_region(uint64_t addr, size_t len);
 void shadow_write(uint64_t addr, const void *buf, size_t len);
 void shadow_reset(void);
-void shadow_ignore(uint64_t addr, size_t len);
+/*
+ * The prefix log: writes a command makes in this order until one faults
+ * (spec 5.5). The real memory may show any byte-wise prefix of the log,
+ * ending at the latest at the first byte that is not writable; every byte
+ * beyond that prefix must keep its value from before the command (or the
+ * value shadow_write() predicts for it). shadow_log_commit() turns the
+ * whole log into exact writes (the command did not fault after all).
+ */
+void shadow_log(uint64_t addr, const void *buf, size_t len);
+void shadow_log_commit(void);
 /* 0 if the real memory equals the shadow; else describe in @why. */
 int shadow_compare(char *why, size_t n);
 

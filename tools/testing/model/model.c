@@ -25,6 +25,14 @@
 struct model_cov model_cov;
 static uint64_t hr_pushed;
 
+/*
+ * Writes of a phase that may stop at a fault part way (SEND write-back,
+ * RECV delivery and its write-back) go to the shadow's prefix log instead
+ * of being predicted exactly: after EFAULT the kernel may have written any
+ * prefix of them, in their order, and nothing else (spec 5.5).
+ */
+static bool w_log;
+
 static void oom(void)
 {
 	fprintf(stderr, "model: out of memory\n");
@@ -139,6 +147,25 @@ static void tbl_add(struct model *m, int peer, uint64_t id, bool is_node,
 	p->objs[p->n_objs].is_node = is_node;
 	p->objs[p->n_objs].ptr = ptr;
 	p->n_objs++;
+}
+
+/*
+ * Remember an ID a failed call allocated (and maybe wrote to user memory),
+ * so the checker can try it again: burned IDs never become valid; IDs a
+ * failed RECV assigned become valid once a RECV of their message succeeds.
+ */
+static void failed_id(struct m_id_ring *r, uint64_t id)
+{
+	r->id[r->n++ % M_FAILED_KEPT] = id;
+}
+
+/* Every ID a failed command allocated in @peer since the counter was @from. */
+static void failed_ids_since(struct model *m, int peer, uint64_t from)
+{
+	uint64_t c;
+
+	for (c = from; c < m->peers[peer].counter; ++c)
+		failed_id(&m->peers[peer].burned, (c << 1) | BUS1_MANAGED);
 }
 
 static void tbl_del(struct model *m, int peer, uint64_t id)
@@ -480,19 +507,33 @@ static void iov_scatter(const struct m_iov *iov, const uint8_t *buf,
 
 	for (i = 0; i < iov->n && len; ++i) {
 		uint64_t l = iov->v[i].iov_len < len ? iov->v[i].iov_len : len;
+		uint64_t base = (uint64_t)(uintptr_t)iov->v[i].iov_base;
 
-		shadow_write((uint64_t)(uintptr_t)iov->v[i].iov_base, buf, l);
+		if (w_log)
+			shadow_log(base, buf, l);
+		else
+			shadow_write(base, buf, l);
 		buf += l;
 		len -= l;
 	}
 }
 
-/* Write one struct to user memory: false (EFAULT) if not writable. */
+/*
+ * Write one struct to user memory: false (EFAULT) if not writable. In log
+ * mode the write is logged even then: the kernel may write its writable
+ * head before it faults.
+ */
 static bool put(uint64_t base, uint64_t i, const void *v, size_t size)
 {
 	uint64_t addr;
 
-	if (!mem_elem(base, i, size, &addr) || !mem_writable(addr, size))
+	if (!mem_elem(base, i, size, &addr))
+		return false;
+	if (w_log) {
+		shadow_log(addr, v, size);
+		return mem_writable(addr, size);
+	}
+	if (!mem_writable(addr, size))
 		return false;
 	shadow_write(addr, v, size);
 	return true;
@@ -513,7 +554,7 @@ int model_transfer(struct model *m, uint64_t cmd_addr,
 	struct bus1_cmd_transfer cmd;
 	struct bus1_transfer src, dst;
 	struct m_node **nodes = NULL, **created = NULL;
-	uint64_t *hids = NULL, i, tx;
+	uint64_t *hids = NULL, i, tx, c_from, c_to;
 	int err = 0;
 
 	if (!get(cmd_addr, 0, &cmd, sizeof(cmd)))
@@ -524,6 +565,8 @@ int model_transfer(struct model *m, uint64_t cmd_addr,
 		return a->to_errno;
 	if (!cmd.n_transfers)
 		return 0;
+	c_from = m->peers[a->from].counter;
+	c_to = m->peers[a->to].counter;
 
 	for (i = 0; i < cmd.n_transfers; ++i) {
 		struct m_node *node;
@@ -575,7 +618,12 @@ int model_transfer(struct model *m, uint64_t cmd_addr,
 		}
 	}
 
-	if (!err) {
+	if (err) {
+		/* src[] and dst[] may hold these now: dead IDs (5.1 step 7) */
+		failed_ids_since(m, a->from, c_from);
+		if (a->to != a->from)
+			failed_ids_since(m, a->to, c_to);
+	} else {
 		tx = m->tx_next++;
 		for (i = 0; i < cmd.n_transfers; ++i) {
 			if (!created[i])
@@ -673,7 +721,7 @@ int model_release(struct model *m, int peer, uint64_t cmd_addr)
 
 /* ---- SEND (5.3) ---- */
 
-int model_send(struct model *m, int peer, uint64_t cmd_addr)
+int model_send(struct model *m, int peer, uint64_t cmd_addr, int *step)
 {
 	struct bus1_cmd_send cmd;
 	struct bus1_message msg;
@@ -682,29 +730,38 @@ int model_send(struct model *m, int peer, uint64_t cmd_addr)
 	struct m_node **trn = NULL, **dsts = NULL;
 	bool *created = NULL;
 	uint8_t *data = NULL;
-	uint64_t i, j, id, tx;
+	uint64_t i, j, id, tx, counter = m->peers[peer].counter;
 	int err = 0;
 
+	*step = 1;
 	if (!get(cmd_addr, 0, &cmd, sizeof(cmd)))
 		return EFAULT;
+	*step = 2;
 	if (cmd.flags)
 		return EINVAL;
+	*step = 3;
 	if (!get(cmd.ptr_message, 0, &msg, sizeof(msg)))
 		return EFAULT;
+	*step = 4;
 	if (msg.flags || msg.type != BUS1_MESSAGE_TYPE_USER)
 		return EINVAL;
+	*step = 5;
 	if (msg.n_data > MAX_RW_COUNT)
 		return EMSGSIZE;
 	iov = malloc(sizeof(*iov));
 	if (!iov)
 		oom();
+	*step = 6;
 	err = import_iov(msg.ptr_data_vecs, msg.n_data_vecs, iov);
-	if (!err && iov->total < msg.n_data)
+	if (!err && iov->total < msg.n_data) {
+		*step = 7;
 		err = EMSGSIZE;
+	}
 	if (err)
 		goto out;
 
 	/* step 9: transfers */
+	*step = 9;
 	if (msg.n_transfers > m->max_objects) {
 		err = EDQUOT;
 		goto out;
@@ -743,6 +800,7 @@ int model_send(struct model *m, int peer, uint64_t cmd_addr)
 	}
 
 	/* step 10: destinations */
+	*step = 10;
 	for (i = 0; i < cmd.n_destinations; ++i) {
 		struct m_obj *o;
 
@@ -767,6 +825,7 @@ int model_send(struct model *m, int peer, uint64_t cmd_addr)
 	}
 
 	/* step 11: payload */
+	*step = 11;
 	if (cmd.n_destinations && msg.n_data) {
 		if (!iov_access(iov, msg.n_data, false)) {
 			err = EFAULT;
@@ -776,27 +835,33 @@ int model_send(struct model *m, int peer, uint64_t cmd_addr)
 		iov_gather(iov, data, msg.n_data);
 	}
 
-	/* step 12: write-back */
-	for (j = 0; j < msg.n_transfers; ++j) {
+	/*
+	 * step 12: write-back, the only writes of SEND; a fault may leave
+	 * any prefix of them (5.5), so they go to the prefix log
+	 */
+	*step = 12;
+	w_log = true;
+	for (j = 0; j < msg.n_transfers && !err; ++j) {
 		if (!created[j])
 			continue;
 		tr.flags = 0;
 		tr.id = trn[j]->id;
-		if (!put(msg.ptr_transfers, j, &tr, sizeof(tr))) {
+		if (!put(msg.ptr_transfers, j, &tr, sizeof(tr)))
 			err = EFAULT;
-			goto out;
-		}
 	}
-	for (i = 0; i < cmd.n_destinations; ++i) {
+	for (i = 0; i < cmd.n_destinations && !err; ++i) {
 		int32_t zero = 0;
 
-		if (!put(cmd.ptr_errors, i, &zero, sizeof(zero))) {
+		if (!put(cmd.ptr_errors, i, &zero, sizeof(zero)))
 			err = EFAULT;
-			goto out;
-		}
 	}
+	w_log = false;
+	if (err)
+		goto out;
+	shadow_log_commit();
 
 	/* step 13: commit */
+	*step = 13;
 	tx = m->tx_next++;
 	for (j = 0; j < msg.n_transfers; ++j) {
 		if (!created[j])
@@ -863,6 +928,9 @@ int model_send(struct model *m, int peer, uint64_t cmd_addr)
 	}
 
 out:
+	/* CREATE node IDs of step 9 are burned (and maybe written back) */
+	if (err)
+		failed_ids_since(m, peer, counter);
 	free(iov);
 	free(trn);
 	free(created);
@@ -914,12 +982,9 @@ static int recv_write_info(const struct recv_in *in, uint64_t type,
 	return 0;
 }
 
-/*
- * Evaluate delivering @e with the caller's buffers: the errno, whether IDs
- * get assigned, and (always) the predicted writes in the shadow.
- */
-static int recv_eval(struct model *m, int peer, const struct recv_in *in,
-		     struct m_entry *e, bool *assigns)
+/* recv_eval() with every write in the prefix log, in the spec's order. */
+static int recv_eval_log(struct model *m, int peer, const struct recv_in *in,
+			 struct m_entry *e, bool *assigns)
 {
 	struct m_iov *iov;
 	struct m_msg *msg;
@@ -967,11 +1032,12 @@ static int recv_eval(struct model *m, int peer, const struct recv_in *in,
 		}
 	}
 	if (d) {
+		/* logged in full: the kernel may copy a head of it */
+		iov_scatter(iov, msg->data, d);
 		if (!iov_access(iov, d, true)) {
 			free(iov);
 			return EFAULT;
 		}
-		iov_scatter(iov, msg->data, d);
 	}
 	free(iov);
 	return recv_write_info(in, M_USER, msg->dst->id, msg->account, k, d);
@@ -979,6 +1045,28 @@ static int recv_eval(struct model *m, int peer, const struct recv_in *in,
 emsgsize:
 	err = recv_write_info(in, M_USER, msg->dst->id, msg->account, k, d);
 	return err ? err : EMSGSIZE;
+}
+
+/*
+ * Evaluate delivering @e with the caller's buffers: the errno, whether IDs
+ * get assigned, and (always) the predicted writes in the shadow. Nothing
+ * is written before the first write of 6.5 (EMSGSIZE: of the metadata), so
+ * after EFAULT any prefix of the writes of 6.5 to 6.8 (or of the EMSGSIZE
+ * write-back, or of a notification) may be found, and nothing else: no
+ * transfer slot from k on, no byte from d on. Without a fault the writes
+ * are exact.
+ */
+static int recv_eval(struct model *m, int peer, const struct recv_in *in,
+		     struct m_entry *e, bool *assigns)
+{
+	int err;
+
+	w_log = true;
+	err = recv_eval_log(m, peer, in, e, assigns);
+	w_log = false;
+	if (err != EFAULT)
+		shadow_log_commit();
+	return err;
 }
 
 /* Entries RECV may deliver next: see model.h. */
@@ -1060,7 +1148,6 @@ void model_recv_plan(struct model *m, int peer, uint64_t cmd_addr,
 		p->entry = cand[i];
 		shadow_reset();
 		p->err = recv_eval(m, peer, &in, cand[i], &p->assigns);
-		p->shadow_exact = p->err != EFAULT;
 	}
 	shadow_reset();
 }
@@ -1114,9 +1201,15 @@ void model_recv_commit(struct model *m, int peer,
 		msg = target->msg;
 		if (pred->err && !(pred->err == EFAULT && pred->assigns))
 			return;
-		for (j = 0; j < msg->k; ++j)
-			if (!msg->h[j]->id)
-				msg->h[j]->id = model_id_alloc(m, peer);
+		for (j = 0; j < msg->k; ++j) {
+			if (msg->h[j]->id)
+				continue;
+			msg->h[j]->id = model_id_alloc(m, peer);
+			/* EBADRQC until a RECV of this message succeeds */
+			if (pred->err)
+				failed_id(&m->peers[peer].assigned,
+					  msg->h[j]->id);
+		}
 		if (pred->err) {
 			model_cov.recv_fault_assigned++;
 			return;
@@ -1145,6 +1238,18 @@ void model_recv_commit(struct model *m, int peer,
 		target->node->installed = false;
 		break;
 	}
+}
+
+bool model_id_pending(struct model *m, int peer, uint64_t id)
+{
+	struct m_entry *e;
+	size_t j;
+
+	for (e = m->peers[peer].head; e; e = e->next)
+		for (j = 0; e->kind == M_USER && j < e->msg->k; ++j)
+			if (e->msg->h[j]->id == id)
+				return true;
+	return false;
 }
 
 bool model_has_live_entry(struct model *m, int peer)

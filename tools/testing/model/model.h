@@ -88,6 +88,14 @@ struct m_obj {
 	void *ptr;
 };
 
+/* The last M_FAILED_KEPT IDs of a kind; slot n % M_FAILED_KEPT: the n-th. */
+#define M_FAILED_KEPT 32
+
+struct m_id_ring {
+	uint64_t id[M_FAILED_KEPT];
+	uint64_t n;
+};
+
 struct m_peer {
 	bool open;
 	uint64_t uid;		/* effective UID pinned at open */
@@ -96,6 +104,10 @@ struct m_peer {
 	size_t n_objs, cap_objs;
 	uint64_t *gone;		/* some IDs that named objects once */
 	size_t n_gone, cap_gone;
+	/* IDs failed commands allocated and maybe wrote to user memory */
+	struct m_id_ring burned;	/* by TRANSFER or SEND: never valid */
+	struct m_id_ring assigned;	/* by a RECV that faulted: valid
+					 * once a RECV of the message succeeds */
 	struct m_entry *head, *tail;
 	size_t n_entries;
 };
@@ -153,7 +165,8 @@ struct m_transfer_args {
 int model_transfer(struct model *m, uint64_t cmd_addr,
 		   const struct m_transfer_args *a);
 int model_release(struct model *m, int peer, uint64_t cmd_addr);
-int model_send(struct model *m, int peer, uint64_t cmd_addr);
+/* @step: the step of spec 5.3 that decided the result (13: success) */
+int model_send(struct model *m, int peer, uint64_t cmd_addr, int *step);
 
 /*
  * RECV is split: the kernel may deliver any of several entries of one
@@ -166,7 +179,6 @@ struct m_recv_pred {
 	struct m_entry *entry;	/* NULL: EAGAIN */
 	int err;		/* predicted errno (0 on success) */
 	bool assigns;		/* assigns IDs to carried handles */
-	bool shadow_exact;	/* the shadow predicts user memory exactly */
 };
 
 struct m_recv_plan {
@@ -187,6 +199,8 @@ void model_recv_predict(struct model *m, int peer,
 void model_recv_commit(struct model *m, int peer,
 		       const struct m_recv_pred *pred);
 
+/* @id was assigned by a RECV that faulted and is not installed yet. */
+bool model_id_pending(struct model *m, int peer, uint64_t id);
 bool model_has_live_entry(struct model *m, int peer);
 bool model_queue_empty(struct model *m, int peer);
 void model_dump(struct model *m, FILE *f);
