@@ -48,6 +48,11 @@ static const char *const cmd_names[C_N] = {
 	"TRANSFER", "RELEASE", "SEND", "RECV", "unknown",
 };
 
+static const char *const op_names[O_N] = {
+	"open", "close", "dup", "pass", "take", "poll", "unknown",
+	"TRANSFER", "RELEASE", "SEND", "RECV", "killed child",
+};
+
 /* name, minimum per million operations, absolute floor */
 static const struct {
 	const char *what;
@@ -66,6 +71,7 @@ static const struct {
 	[D_FD_PASSED] = { "peers passed with SCM_RIGHTS and then used", 100, 2 },
 	[D_KILLED] = { "child processes killed while issuing commands", 10, 1 },
 	[D_EMSGSIZE_RETRY] = { "retries that received the message an EMSGSIZE reported", 1000, 5 },
+	[D_FLIPPED] = { "commands during which their flip page changed protection", 300, 3 },
 };
 
 static uint64_t env_u64(const char *name, uint64_t def)
@@ -272,6 +278,10 @@ int main(int argc, char **argv)
 		}
 		for (c = 0; c < D_N; ++c)
 			tot.depth[c] += per[w].depth[c];
+		for (c = 0; c < O_N; ++c) {
+			tot.op_n[c] += per[w].op_n[c];
+			tot.op_ns[c] += per[w].op_ns[c];
+		}
 	}
 
 	printf("# %" PRIu64 " operations (%" PRIu64 " ioctls) in %.1f s: %.0f operations/s\n",
@@ -298,6 +308,12 @@ int main(int argc, char **argv)
 	for (c = 0; c < D_N; ++c)
 		printf("# depth: %8" PRIu64 " %s\n", tot.depth[c],
 		       depth_min[c].what);
+	printf("# time per operation (all workers):");
+	for (c = 0; c < O_N; ++c)
+		printf("%s %s %" PRIu64 " x %.0f us", c ? "," : "", op_names[c],
+		       tot.op_n[c], tot.op_n[c] ?
+		       (double)tot.op_ns[c] / 1e3 / (double)tot.op_n[c] : 0.0);
+	printf("\n");
 
 	tap(!crashed && !tot.internal, "every worker process exited normally");
 	tap(!tot.violations, "every errno is one the spec allows for its command, and no invariant broke (%" PRIu64 " violations)",

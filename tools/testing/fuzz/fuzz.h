@@ -33,7 +33,15 @@ enum {
 	D_FD_PASSED,		/* peer fd received through SCM_RIGHTS and used */
 	D_KILLED,		/* child killed (SIGKILL) while issuing commands */
 	D_EMSGSIZE_RETRY,	/* the retry after EMSGSIZE got the message it reported */
+	D_FLIPPED,		/* the flip page changed during a command using it */
 	D_N,
+};
+
+/* Operations of the worker loop, for the time each kind takes. */
+enum {
+	O_OPEN, O_CLOSE, O_DUP, O_PASS, O_TAKE, O_POLL, O_UNKNOWN,
+	O_TRANSFER, O_RELEASE, O_SEND, O_RECV, O_VICTIM,
+	O_N,
 };
 
 #define FUZZ_MAX_ERRNO 160
@@ -56,6 +64,8 @@ struct fuzz_stats {
 	uint64_t ok[C_N];
 	uint64_t err[C_N][FUZZ_MAX_ERRNO];
 	uint64_t depth[D_N];
+	uint64_t op_n[O_N];
+	uint64_t op_ns[O_N];	/* wall time in each kind of operation */
 	uint64_t violations;
 	uint64_t internal;	/* setup failures of the fuzzer itself */
 	struct fuzz_send_rec sends[FUZZ_SEND_LOG];

@@ -25,11 +25,13 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/bus1.h>
+#include <linux/futex.h>
 #include "fuzz.h"
 
 #define PAGE		4096UL
@@ -93,6 +95,8 @@ static unsigned int logged;
 static uint8_t *scratch, *ro_page, *guard, *big, *big_guard, *flip;
 static pthread_t flipper;
 static volatile bool flipper_stop;
+static volatile int flip_wanted;	/* this operation uses the flip page */
+static volatile uint64_t flip_count;	/* protection changes so far */
 static bool flipper_running;
 static size_t scratch_used;
 static bool ro_used, tail_used;
@@ -175,7 +179,11 @@ static bool allowed(int c, int e)
  */
 static int issue(int c, int fd, unsigned long cmd, uint64_t arg, int expect)
 {
+	uint64_t flips = flip_count;
 	int r = ioctl(fd, cmd, (void *)(uintptr_t)arg) < 0 ? errno : 0;
+
+	if (flip_wanted && flip_count != flips)
+		st->depth[D_FLIPPED]++;
 
 	st->cmds++;
 	if (!r) {
@@ -227,10 +235,21 @@ static int arena_init(void)
  */
 static void *flipper_main(void *arg)
 {
+	static const struct timespec idle = { 0, 20000000 };
 	uint64_t r = (uintptr_t)arg;
 	struct timespec ts = { 0, 0 };
 
 	while (!flipper_stop) {
+		/*
+		 * Flip only while the current operation uses the page: each
+		 * mprotect() shoots down TLBs on every CPU running the
+		 * process, which otherwise costs two thirds of the run.
+		 */
+		if (!flip_wanted) {
+			syscall(SYS_futex, &flip_wanted, FUTEX_WAIT_PRIVATE, 0,
+				&idle, NULL, 0);
+			continue;
+		}
 		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
 		if (r >> 63) {
 			mprotect(flip, PAGE, PROT_READ | PROT_WRITE);
@@ -241,6 +260,7 @@ static void *flipper_main(void *arg)
 		} else {
 			mprotect(flip, PAGE, PROT_NONE);
 		}
+		flip_count++;
 		ts.tv_nsec = (long)((r >> 24) & 0xffff) * 2;
 		nanosleep(&ts, NULL);
 	}
@@ -249,6 +269,7 @@ static void *flipper_main(void *arg)
 
 static void arena_reset(void)
 {
+	flip_wanted = 0;
 	scratch_used = 0;
 	ro_used = false;
 	tail_used = false;
@@ -297,6 +318,11 @@ static uint64_t wild_ptr(size_t elem)
 /* An address in the flip page: it may or may not work, and may change. */
 static uint64_t flip_ptr(size_t elem)
 {
+	if (flipper_running && !flip_wanted) {
+		flip_wanted = 1;
+		syscall(SYS_futex, &flip_wanted, FUTEX_WAKE_PRIVATE, 1, NULL,
+			NULL, 0);
+	}
 	return (uintptr_t)flip + rn(PAGE / 8) * 8 - (pm(100) ? elem / 2 : 0);
 }
 
@@ -1505,12 +1531,30 @@ static void op_victim(void)
 
 /* ---- the loop ---- */
 
+static void (*const ops_table[O_N])(void) = {
+	[O_OPEN] = op_open, [O_CLOSE] = op_close, [O_DUP] = op_dup,
+	[O_PASS] = op_pass, [O_TAKE] = op_take, [O_POLL] = op_poll,
+	[O_UNKNOWN] = op_unknown, [O_TRANSFER] = op_transfer,
+	[O_RELEASE] = op_release, [O_SEND] = op_send, [O_RECV] = op_recv,
+	[O_VICTIM] = op_victim,
+};
+
+static void op_account(int kind, const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	st->op_n[kind]++;
+	st->op_ns[kind] += (uint64_t)((t1.tv_sec - t0->tv_sec) * 1000000000LL +
+				      (t1.tv_nsec - t0->tv_nsec));
+}
+
 void fuzz_worker(const struct fuzz_config *config, unsigned int index,
 		 int shared_fds[], unsigned int n_shared, int out, int in,
 		 struct fuzz_stats *stats, uint64_t ops)
 {
-	struct timespec t0, t;
-	unsigned int i;
+	struct timespec t0, t, o0;
+	unsigned int i, kind;
 	int sv[2];
 
 	cfg = config;
@@ -1549,32 +1593,38 @@ void fuzz_worker(const struct fuzz_config *config, unsigned int index,
 
 		st->ops++;
 		arena_reset();
-		if (n_used_slots() < 3 || (t_op < 12 && n_used_slots() < MAX_SLOTS)) {
-			op_open();
-			continue;
-		}
-		if (t_op < 20)
-			op_close();
+		clock_gettime(CLOCK_MONOTONIC, &o0);
+		if (n_used_slots() < 3 || (t_op < 12 && n_used_slots() < MAX_SLOTS))
+			kind = O_OPEN;
+		else if (t_op < 20)
+			kind = O_CLOSE;
 		else if (t_op < 23)
-			op_dup();
+			kind = O_DUP;
 		else if (t_op < 28)
-			op_pass();
+			kind = O_PASS;
 		else if (t_op < 36)
-			op_take();
+			kind = O_TAKE;
 		else if (t_op < 50)
-			op_poll();
+			kind = O_POLL;
 		else if (t_op < 56)
-			op_unknown();
+			kind = O_UNKNOWN;
 		else if (t_op < 270)
-			op_transfer();
+			kind = O_TRANSFER;
 		else if (t_op < 410)
-			op_release();
+			kind = O_RELEASE;
 		else if (t_op < 700)
-			op_send();
+			kind = O_SEND;
 		else
-			op_recv();
-		if (!(op_no % 5000) && op_no)
+			kind = O_RECV;
+		ops_table[kind]();
+		op_account(kind, &o0);
+		if (kind == O_OPEN)
+			continue;
+		if (!(op_no % 5000) && op_no) {
+			clock_gettime(CLOCK_MONOTONIC, &o0);
 			op_victim();
+			op_account(O_VICTIM, &o0);
+		}
 		if (cfg->verbose && !me && ops >= 10 && !(op_no % (ops / 10)) && op_no) {
 			clock_gettime(CLOCK_MONOTONIC, &t);
 			printf("# worker 0: %llu operations after %.1f s\n",

@@ -16,6 +16,8 @@ vm_check "no test module left loaded after the suite" vm_no_modules_left
 
 mods=bus1
 [ -f /modules/bus1x.ko ] && mods="bus1 bus1x"
+_c0=$(date +%s)
 vm_cycles "${VM_CYCLES:-10}" $mods
+echo "bus1-vm: ${VM_CYCLES:-10} cycles took $(($(date +%s) - _c0)) s"
 vm_kmemleak
 exit 0

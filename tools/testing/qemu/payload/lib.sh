@@ -129,15 +129,17 @@ vm_run_tests() {
 		fi
 		[ "$_left" -lt "$_per" ] && _per=$_left
 		echo "bus1-vm: running $_name (timeout $_per s)"
+		_t0=$(date +%s)
 		timeout -s KILL "$_per" "$_t" </dev/null
 		_rc=$?
+		_took="after $(($(date +%s) - _t0)) s"
 		# busybox timeout exits with the child's status: 137 = SIGKILL.
 		if [ "$_rc" -eq 0 ]; then
-			vm_ok "$_name exited with status 0"
+			vm_ok "$_name exited with status 0 $_took"
 		elif [ "$_rc" -eq 137 ]; then
-			vm_not_ok "$_name exited with status 137 (killed, timeout $_per s?)"
+			vm_not_ok "$_name exited with status 137 $_took (killed, timeout $_per s?)"
 		else
-			vm_not_ok "$_name exited with status $_rc"
+			vm_not_ok "$_name exited with status $_rc $_took"
 		fi
 	done
 	[ "$_n" -gt 0 ] || vm_not_ok "test binaries found in $_dir"
