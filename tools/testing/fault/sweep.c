@@ -1559,10 +1559,12 @@ static void sweep(const struct scen *s, int filtered_site,
  * its first allocation (IDs reserved, stale entries discarded, ...) and
  * after it succeeded (messages, payloads and handles in flight). No close
  * may reach an allocation, and nothing may be left. Returns the number of
- * peers closed; @failure is set on a finding.
+ * peers closed; @failure is set on a finding; @phases gets bit 0 for the
+ * set-up, bit 1 if the call failed at its first allocation (a fallback may
+ * absorb it, or it may not allocate), bit 2 if the call succeeded.
  */
 static unsigned int close_populated(const struct scen *s, char *failure,
-				    size_t fsize)
+				    size_t fsize, unsigned int *phases)
 {
 	static const char *const when[] = {
 		"after the set-up", "after the call failed at its first allocation",
@@ -1571,13 +1573,15 @@ static unsigned int close_populated(const struct scen *s, char *failure,
 	static struct ctx c;
 	unsigned int closes = close_checked;
 	struct step st;
-	int phase;
+	int phase, r;
 
 	failure[0] = 0;
+	*phases = 0;
 	for (phase = 0; phase < 3 && !failure[0]; ++phase) {
 		/* a self-injecting call runs in a child: set-up state only */
 		if (phase && s->self_inject)
 			break;
+		memset(&st, 0, sizeof(st));
 		ctx_reset(&c, s);
 		collect(&c, &st, s->cmd, false, -1);
 		if (setjmp(c.abort))
@@ -1590,13 +1594,25 @@ static unsigned int close_populated(const struct scen *s, char *failure,
 			fault_mode(MODE_MODULE, 0);
 		if (phase == 1)
 			inject_arm(1);
-		s->call(&c);
+		r = s->call(&c);
 		if (phase == 1)
 			inject_disarm();
 		if (s->cmd == CMD_CLOSE)
 			fault_mode(base_mode, base_addr);
 		collect(&c, &st, s->cmd, phase == 1, -1);
+		/* without injection the call must succeed, as in the sweep */
+		if (phase == 2 && r && !c.failure[0])
+			snprintf(c.failure, sizeof(c.failure),
+				 "the call failed with %s without an injected failure",
+				 strerror(-r));
+		/* a failure absorbed by a fallback leaves a successful call */
+		if (phase == 1 && r)
+			*phases |= 2;
+		if (phase == 2 && !r)
+			*phases |= 4;
 out:
+		if (!phase)
+			*phases |= 1;
 		teardown(&c);
 		collect(&c, &st, s->cmd, false, -1);
 		if (c.failure[0])
@@ -1610,7 +1626,7 @@ static void run_scenarios(void)
 {
 	struct sweep_result res;
 	char failure[1100];
-	unsigned int i, n;
+	unsigned int i, n, phases;
 	int k;
 
 	for (i = 0; i < n_scenarios; ++i) {
@@ -1627,11 +1643,13 @@ static void run_scenarios(void)
 		diag("  %s", s->what);
 		for (k = 0; k < res.npts; ++k)
 			diag("  point %s", res.pts[k]);
-		n = close_populated(s, failure, sizeof(failure));
+		n = close_populated(s, failure, sizeof(failure), &phases);
 		tap(!failure[0] && n,
-		    "%s %s: %u closes of its peers undrained (after the set-up, a failed and a successful call), no allocation, nothing left%s%s",
-		    cmd_names[s->cmd], s->name, n, failure[0] ? ": " : "",
-		    failure);
+		    "%s %s: %u closes of its peers undrained (after the set-up%s%s), no allocation, nothing left%s%s",
+		    cmd_names[s->cmd], s->name, n,
+		    phases & 2 ? ", after the call failed" : "",
+		    phases & 4 ? ", after it succeeded" : "",
+		    failure[0] ? ": " : "", failure);
 	}
 }
 

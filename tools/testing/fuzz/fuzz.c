@@ -344,6 +344,8 @@ int main(int argc, char **argv)
 
 		if (min < depth_min[c].floor)
 			min = depth_min[c].floor;
+		if (c == D_FLIPPED && !cfg.flip)
+			min = 0;	/* BUS1_FUZZ_FLIP=0: no flipper */
 		tap(tot.depth[c] >= min, "depth: %s: %" PRIu64 " (minimum %" PRIu64 ")",
 		    depth_min[c].what, tot.depth[c], min);
 	}

@@ -236,7 +236,7 @@ static int arena_init(void)
 static void *flipper_main(void *arg)
 {
 	static const struct timespec idle = { 0, 20000000 };
-	uint64_t r = (uintptr_t)arg;
+	uint64_t r = (uintptr_t)arg, mapped = 1;	/* arena_init() maps it */
 	struct timespec ts = { 0, 0 };
 
 	while (!flipper_stop) {
@@ -260,7 +260,11 @@ static void *flipper_main(void *arg)
 		} else {
 			mprotect(flip, PAGE, PROT_NONE);
 		}
-		flip_count++;
+		/* counted when the protection really changed */
+		if ((r >> 63) != mapped) {
+			mapped = r >> 63;
+			flip_count++;
+		}
 		ts.tv_nsec = (long)((r >> 24) & 0xffff) * 2;
 		nanosleep(&ts, NULL);
 	}
